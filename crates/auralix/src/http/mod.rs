@@ -1,0 +1,71 @@
+//! The HTTP surface: routes, and the layers every request passes through.
+
+pub mod agents;
+pub mod auth;
+pub mod dashboard;
+pub mod errors;
+pub mod extract;
+pub mod middleware;
+pub mod ops;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::HeaderName,
+    middleware::{from_fn, from_fn_with_state},
+    routing::{get, post},
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/signup", post(auth::signup))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/token", post(auth::token))
+        .route("/me", get(auth::me))
+        .route("/agents", get(agents::list).post(agents::create))
+        .route(
+            "/agents/{id}",
+            get(agents::get)
+                .patch(agents::update)
+                .delete(agents::delete),
+        )
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::csrf_origin_check,
+        ));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(dashboard::routes(state.clone()))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .fallback(middleware::not_found)
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, middleware::MakeId))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: queries may carry personal data.
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(from_fn(middleware::security_headers))
+                .layer(from_fn(middleware::problem_for_framework_errors)),
+        )
+        .with_state(state)
+}

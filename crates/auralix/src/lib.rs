@@ -1,0 +1,16 @@
+//! Auralix server: AI chat widgets for websites, privacy first.
+//!
+//! `main.rs` parses the command line; everything else lives here so the integration
+//! tests can start real servers in-process on port 0.
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod keys;
+pub mod rate_limit;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+
+pub use app::Server;
+pub use config::{Settings, SettingsLayer};

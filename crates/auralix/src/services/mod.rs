@@ -1,0 +1,3 @@
+//! Application services: the rules, reachable from handlers and tests without HTTP.
+
+pub mod accounts;

@@ -1,0 +1,39 @@
+//! The state every handler shares.
+
+use std::{ops::Deref, sync::Arc};
+
+use auralix_store::Store;
+use time::OffsetDateTime;
+
+use crate::{config::Settings, rate_limit::LoginLimiter};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub store: Store,
+    pub login_limiter: LoginLimiter,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, store: Store) -> Self {
+        Self(Arc::new(Inner {
+            settings,
+            store,
+            login_limiter: LoginLimiter::new(),
+        }))
+    }
+
+    /// The current time; one place so rules that depend on time can be tested.
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
