@@ -25,9 +25,11 @@ impl AppState {
         }))
     }
 
-    /// The current time; one place so rules that depend on time can be tested.
+    /// The current time, in microseconds (what PostgreSQL keeps, so both backends answer
+    /// the same timestamps); one place so rules that depend on time can be tested.
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        let now = OffsetDateTime::now_utc();
+        now.replace_microsecond(now.microsecond()).unwrap_or(now)
     }
 }
 

@@ -1,0 +1,73 @@
+//! Health, readiness, request ids, restarts.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, email};
+
+on_both_backends!(
+    health_and_readiness,
+    restart_keeps_users_sessions_and_agents
+);
+
+async fn health_and_readiness(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let health = app.client().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let id = health.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("req_"));
+    let ready = app.client().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_ne!(
+        ready.headers()["x-request-id"].to_str().unwrap(),
+        id,
+        "each response has its own id"
+    );
+}
+
+async fn restart_keeps_users_sessions_and_agents(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let address = email("restart");
+    let (client, _) = app.signup(&address).await;
+    let token = app.token(&address).await;
+    let agent = app
+        .create_agent(&client, json!({"name": "Persistent"}))
+        .await;
+
+    let app = app.restart().await;
+
+    let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::OK,
+        "the browser session survives a restart"
+    );
+    let listed: Value = client
+        .get(app.url("/api/v1/agents"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["id"], agent["id"]);
+    let by_token = app
+        .client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), StatusCode::OK);
+    let login = app
+        .client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": address, "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+}
