@@ -11,8 +11,8 @@ pub mod validation;
 
 pub use account::{EmailAddress, Password, PersonName, Role, WorkspaceName};
 pub use agent::{
-    Agent, AgentDraft, AgentInput, AgentName, AgentPatch, Appearance, HexColor, LeadCapture,
-    LeadField, Origin, WidgetPosition,
+    Agent, AgentDraft, AgentInput, AgentName, AgentPatch, Appearance, AppearanceInput, HexColor,
+    LeadCapture, LeadCaptureInput, LeadField, Origin, WidgetPosition,
 };
 pub use id::{Id, new_id, new_public_id, new_secret_token};
 pub use validation::{FieldError, ValidationErrors};

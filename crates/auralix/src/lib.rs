@@ -6,6 +6,7 @@
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod rate_limit;
 pub mod services;
