@@ -15,6 +15,7 @@ mod accounts;
 mod agents;
 mod error;
 mod pool;
+mod schema_check;
 mod sessions;
 
 pub use accounts::{Accounts, Membership, NewAccount, UserRecord, WorkspaceRecord};
