@@ -197,6 +197,8 @@ pub struct Agent {
     pub allowed_origins: Vec<Origin>,
     pub lead_capture: LeadCapture,
     pub appearance: Appearance,
+    /// The client's privacy policy, linked from the widget (W4).
+    pub privacy_url: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -222,6 +224,7 @@ pub struct AgentInput {
     pub allowed_origins: Option<Vec<String>>,
     pub lead_capture: Option<LeadCaptureInput>,
     pub appearance: Option<AppearanceInput>,
+    pub privacy_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -247,6 +250,7 @@ pub struct AgentDraft {
     pub allowed_origins: Vec<Origin>,
     pub lead_capture: LeadCapture,
     pub appearance: Appearance,
+    pub privacy_url: Option<String>,
 }
 
 /// A valid partial update: `None` leaves a field as it is; `Some(None)` clears it.
@@ -259,6 +263,7 @@ pub struct AgentPatch {
     pub allowed_origins: Option<Vec<Origin>>,
     pub lead_capture: Option<LeadCapture>,
     pub appearance: Option<Appearance>,
+    pub privacy_url: Option<Option<String>>,
 }
 
 pub const MAX_GREETING_CHARS: usize = 1_000;
@@ -286,6 +291,24 @@ fn language(raw: &str) -> Result<Option<String>, String> {
         Ok(Some(primary.to_ascii_lowercase()))
     } else {
         Err("must be a language code like en or ru".to_owned())
+    }
+}
+
+/// An absolute http(s) URL such as a privacy policy page; empty clears.
+fn web_url(raw: &str) -> Result<Option<String>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match url::Url::parse(raw) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some()
+                && raw.len() <= 2048 =>
+        {
+            Ok(Some(url.to_string()))
+        }
+        _ => Err("must be a web address like https://shop.example/privacy".to_owned()),
     }
 }
 
@@ -416,6 +439,11 @@ impl AgentDraft {
             &input.appearance.clone().unwrap_or_default(),
             &Appearance::default(),
         );
+        let privacy_url = input
+            .privacy_url
+            .as_deref()
+            .and_then(|u| errors.check("privacy_url", web_url(u)))
+            .flatten();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -427,6 +455,7 @@ impl AgentDraft {
             allowed_origins,
             lead_capture,
             appearance,
+            privacy_url,
         })
     }
 }
@@ -463,6 +492,10 @@ impl AgentPatch {
                 .appearance
                 .as_ref()
                 .map(|a| appearance(&mut errors, a, &current.appearance)),
+            privacy_url: input
+                .privacy_url
+                .as_deref()
+                .and_then(|u| errors.check("privacy_url", web_url(u))),
         };
         errors.finish(|| patch)
     }
@@ -489,6 +522,9 @@ impl AgentPatch {
         }
         if let Some(v) = self.appearance {
             agent.appearance = v;
+        }
+        if let Some(v) = self.privacy_url {
+            agent.privacy_url = v;
         }
         agent
     }

@@ -13,19 +13,34 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// An opaque record id such as `agt_01jd…`.
 pub type Id = String;
 
+/// The last (milliseconds, random tail) handed out, so ids made within one millisecond
+/// still sort in the order they were made (as in monotonic ULIDs): a reply never sorts
+/// before the message it answers.
+static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
+
 /// A new time-ordered id with the given prefix (`usr`, `wsp`, `agt`, …).
 pub fn new_id(prefix: &str) -> Id {
-    let millis = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    let millis = u64::try_from(millis).unwrap_or(0);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let now = u64::try_from(now).unwrap_or(0);
+    let (millis, tail) = {
+        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // 79 random bits leave room to increment without overflowing 80.
+        let fresh = rand::rng().random::<u128>() & ((1u128 << 79) - 1);
+        *last = if now > last.0 {
+            (now, fresh)
+        } else {
+            (last.0, last.1 + 1)
+        };
+        *last
+    };
     let mut out = String::with_capacity(prefix.len() + 27);
     out.push_str(prefix);
     out.push('_');
     for i in (0..10).rev() {
         out.push(CROCKFORD[((millis >> (i * 5)) & 31) as usize] as char);
     }
-    let mut rng = rand::rng();
-    for _ in 0..16 {
-        out.push(CROCKFORD[rng.random_range(0..32)] as char);
+    for i in (0..16).rev() {
+        out.push(CROCKFORD[((tail >> (i * 5)) & 31) as usize] as char);
     }
     out
 }
@@ -53,6 +68,14 @@ pub fn new_secret_token(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_made_in_one_millisecond_still_sort_in_order() {
+        let ids: Vec<Id> = (0..1000).map(|_| new_id("msg")).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+    }
 
     #[test]
     fn ids_sort_by_creation_and_differ() {

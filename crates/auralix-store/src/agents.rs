@@ -12,7 +12,7 @@ use crate::{
 };
 
 const COLUMNS: &str = "id, workspace_id, public_id, name, greeting, instructions, language, \
-                       allowed_origins, lead_capture, appearance, created_at, updated_at";
+                       allowed_origins, lead_capture, appearance, privacy_url, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct AgentRow {
@@ -26,6 +26,7 @@ struct AgentRow {
     allowed_origins: Json<Vec<Origin>>,
     lead_capture: Json<LeadCapture>,
     appearance: Json<Appearance>,
+    privacy_url: Option<String>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -45,6 +46,7 @@ impl AgentRow {
             allowed_origins: self.allowed_origins.0,
             lead_capture: self.lead_capture.0,
             appearance: self.appearance.0,
+            privacy_url: self.privacy_url,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -73,14 +75,15 @@ impl Agents<'_> {
             allowed_origins: draft.allowed_origins,
             lead_capture: draft.lead_capture,
             appearance: draft.appearance,
+            privacy_url: draft.privacy_url,
             created_at: now,
             updated_at: now,
         };
         write!(self.store, |pool| {
             sqlx::query(
                 "INSERT INTO agents (id, workspace_id, public_id, name, greeting, instructions, language, \
-                 allowed_origins, lead_capture, appearance, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 allowed_origins, lead_capture, appearance, privacy_url, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&agent.id)
             .bind(&agent.workspace_id)
@@ -92,6 +95,7 @@ impl Agents<'_> {
             .bind(Json(&agent.allowed_origins))
             .bind(Json(&agent.lead_capture))
             .bind(Json(&agent.appearance))
+            .bind(&agent.privacy_url)
             .bind(agent.created_at)
             .bind(agent.updated_at)
             .execute(pool)
@@ -153,8 +157,8 @@ impl Agents<'_> {
         let done = write!(self.store, |pool| {
             sqlx::query(
                 "UPDATE agents SET name = $1, greeting = $2, instructions = $3, language = $4, \
-                 allowed_origins = $5, lead_capture = $6, appearance = $7, updated_at = $8 \
-                 WHERE workspace_id = $9 AND id = $10",
+                 allowed_origins = $5, lead_capture = $6, appearance = $7, privacy_url = $8, \
+                 updated_at = $9 WHERE workspace_id = $10 AND id = $11",
             )
             .bind(agent.name.as_str())
             .bind(&agent.greeting)
@@ -163,6 +167,7 @@ impl Agents<'_> {
             .bind(Json(&agent.allowed_origins))
             .bind(Json(&agent.lead_capture))
             .bind(Json(&agent.appearance))
+            .bind(&agent.privacy_url)
             .bind(agent.updated_at)
             .bind(&agent.workspace_id)
             .bind(&agent.id)

@@ -13,14 +13,20 @@
 
 mod accounts;
 mod agents;
+mod conversations;
 mod error;
+mod leads;
 mod pool;
 mod schema_check;
 mod sessions;
 
 pub use accounts::{Accounts, Membership, NewAccount, UserRecord, WorkspaceRecord};
 pub use agents::Agents;
+pub use conversations::{
+    ConversationFilter, ConversationRecord, Conversations, MessageRecord, NewConversation, Source,
+};
 pub use error::StoreError;
+pub use leads::{ConsentRecord, LeadFilter, LeadRecord, Leads};
 pub use pool::{Backend, Store};
 pub use sessions::{ApiTokenRecord, NewSession, SessionRecord, Sessions};
 

@@ -6,7 +6,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-use crate::{Accounts, Agents, Result, Sessions, StoreError};
+use crate::{Accounts, Agents, Conversations, Leads, Result, Sessions, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -133,5 +133,13 @@ impl Store {
 
     pub fn agents(&self) -> Agents<'_> {
         Agents { store: self }
+    }
+
+    pub fn conversations(&self) -> Conversations<'_> {
+        Conversations { store: self }
+    }
+
+    pub fn leads(&self) -> Leads<'_> {
+        Leads { store: self }
     }
 }

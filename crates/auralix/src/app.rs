@@ -27,10 +27,13 @@ pub struct Server {
 impl Server {
     pub async fn build(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)?;
-        crate::keys::master_key(settings.master_key.as_deref(), &settings.data_dir)?;
+        let master_key =
+            crate::keys::master_key(settings.master_key.as_deref(), &settings.data_dir)?;
         let store = open_store(&settings).await?;
+        // Train the classifier and compile the detectors now, not on the first visitor.
+        tokio::task::spawn_blocking(auralix_ai::warm_up).await?;
         Ok(Self {
-            state: AppState::new(settings, store),
+            state: AppState::new(settings, store, &master_key),
             listener,
         })
     }
@@ -75,6 +78,7 @@ async fn janitor(state: AppState) {
     loop {
         tick.tick().await;
         state.login_limiter.shrink();
+        state.events.prune();
         match state.store.sessions().purge_expired(state.now()).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and tokens removed"),
             Ok(_) => {}

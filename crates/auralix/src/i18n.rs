@@ -105,6 +105,7 @@ pub struct Texts {
     pub not_found: &'static str,
     pub back: &'static str,
     pub settings: &'static str,
+    pub privacy_url: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -163,6 +164,7 @@ pub static EN: Texts = Texts {
     not_found: "Not found.",
     back: "Back",
     settings: "Settings",
+    privacy_url: "Privacy policy link",
 };
 
 pub static RU: Texts = Texts {
@@ -221,4 +223,5 @@ pub static RU: Texts = Texts {
     not_found: "Не найдено.",
     back: "Назад",
     settings: "Настройки",
+    privacy_url: "Ссылка на политику конфиденциальности",
 };

@@ -12,6 +12,7 @@ pub mod rate_limit;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod widget_assets;
 
 pub use app::Server;
 pub use config::{Settings, SettingsLayer};

@@ -5,7 +5,16 @@ use std::{ops::Deref, sync::Arc};
 use auralix_store::Store;
 use time::OffsetDateTime;
 
-use crate::{config::Settings, rate_limit::LoginLimiter};
+use crate::{
+    config::Settings,
+    rate_limit::LoginLimiter,
+    services::{
+        answerer::{Answerer, BuiltinAnswerer},
+        events::EventHub,
+        visitor_token::VisitorTokens,
+    },
+    widget_assets::WidgetAssets,
+};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -14,14 +23,22 @@ pub struct Inner {
     pub settings: Settings,
     pub store: Store,
     pub login_limiter: LoginLimiter,
+    pub visitor_tokens: VisitorTokens,
+    pub events: EventHub,
+    pub answerer: Box<dyn Answerer>,
+    pub widget: WidgetAssets,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, store: Store) -> Self {
+    pub fn new(settings: Settings, store: Store, master_key: &[u8]) -> Self {
         Self(Arc::new(Inner {
             settings,
             store,
             login_limiter: LoginLimiter::new(),
+            visitor_tokens: VisitorTokens::new(master_key),
+            events: EventHub::default(),
+            answerer: Box::new(BuiltinAnswerer),
+            widget: WidgetAssets::build(),
         }))
     }
 

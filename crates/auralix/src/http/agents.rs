@@ -27,6 +27,7 @@ pub struct AgentView {
     pub allowed_origins: Vec<Origin>,
     pub lead_capture: LeadCapture,
     pub appearance: Appearance,
+    pub privacy_url: Option<String>,
     pub embed_snippet: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -52,6 +53,7 @@ impl AgentView {
             allowed_origins: agent.allowed_origins,
             lead_capture: agent.lead_capture,
             appearance: agent.appearance,
+            privacy_url: agent.privacy_url,
             created_at: agent.created_at,
             updated_at: agent.updated_at,
         }

@@ -491,6 +491,7 @@ struct AgentForm {
     title: String,
     color: String,
     position: &'static str,
+    privacy_url: String,
 }
 
 fn lead_key(field: LeadField) -> &'static str {
@@ -541,6 +542,7 @@ impl AgentForm {
                 WidgetPosition::BottomRight => "bottom-right",
                 WidgetPosition::BottomLeft => "bottom-left",
             },
+            privacy_url: agent.privacy_url.clone().unwrap_or_default(),
         }
     }
 
@@ -556,6 +558,7 @@ impl AgentForm {
             title: String::new(),
             color: "#4f46e5".into(),
             position: "bottom-right",
+            privacy_url: String::new(),
         }
     }
 
@@ -577,6 +580,7 @@ impl AgentForm {
                 .collect(),
             title: field(form, "title").to_owned(),
             color: field(form, "color").to_owned(),
+            privacy_url: field(form, "privacy_url").to_owned(),
             position: if field(form, "position") == "bottom-left" {
                 "bottom-left"
             } else {
@@ -610,6 +614,7 @@ impl AgentForm {
                 color: Some(self.color.clone()),
                 position: Some(self.position.to_owned()),
             }),
+            privacy_url: Some(self.privacy_url.clone()),
         }
     }
 }

@@ -134,6 +134,11 @@ impl ApiError {
         }
     }
 
+    /// Replaces the human-readable summary.
+    pub fn set_detail(&mut self, detail: impl Into<String>) {
+        self.detail = Some(detail.into());
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

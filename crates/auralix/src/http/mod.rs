@@ -2,11 +2,15 @@
 
 pub mod agents;
 pub mod auth;
+pub mod conversations;
 pub mod dashboard;
 pub mod errors;
+pub mod export;
 pub mod extract;
+pub mod leads;
 pub mod middleware;
 pub mod ops;
+pub mod widget;
 
 use axum::{
     Router,
@@ -47,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(dashboard::routes(state.clone()))
+        .merge(widget::routes(state.clone()))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(middleware::not_found)

@@ -1,3 +1,9 @@
 //! Application services: the rules, reachable from handlers and tests without HTTP.
 
 pub mod accounts;
+pub mod answerer;
+pub mod chat;
+pub mod consent;
+pub mod events;
+pub mod leads;
+pub mod visitor_token;
