@@ -13,7 +13,7 @@ CREATE TABLE conversations (
     referrer        TEXT,
     ip              TEXT,
     user_agent      TEXT,
-    unanswered      INTEGER NOT NULL,        -- consecutive replies that did not know
+    unanswered      BIGINT NOT NULL,        -- consecutive replies that did not know
     created_at      TIMESTAMPTZ NOT NULL,
     last_message_at TIMESTAMPTZ NOT NULL
 );
@@ -42,7 +42,7 @@ CREATE TABLE leads (
     phone           TEXT,
     status          TEXT NOT NULL CHECK (status IN ('new', 'in_progress', 'won', 'lost', 'spam')),
     intent          TEXT NOT NULL,
-    score           INTEGER NOT NULL,
+    score           BIGINT NOT NULL,
     assignee_id     TEXT REFERENCES users(id) ON DELETE SET NULL,
     note            TEXT,
     page_url        TEXT,

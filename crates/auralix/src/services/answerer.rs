@@ -79,125 +79,6 @@ const GREETINGS: &[&str] = &[
     "хай",
     "салют",
 ];
-const STOPWORDS: &[&str] = &[
-    "the",
-    "and",
-    "for",
-    "you",
-    "your",
-    "are",
-    "can",
-    "how",
-    "what",
-    "when",
-    "where",
-    "which",
-    "who",
-    "why",
-    "with",
-    "have",
-    "has",
-    "does",
-    "did",
-    "is",
-    "do",
-    "a",
-    "an",
-    "of",
-    "to",
-    "in",
-    "on",
-    "at",
-    "it",
-    "be",
-    "or",
-    "i",
-    "me",
-    "my",
-    "we",
-    "our",
-    "us",
-    "this",
-    "that",
-    "there",
-    "any",
-    "please",
-    "would",
-    "could",
-    "will",
-    "about",
-    "there",
-    "как",
-    "что",
-    "где",
-    "когда",
-    "какой",
-    "какая",
-    "какие",
-    "это",
-    "для",
-    "вас",
-    "вы",
-    "мне",
-    "меня",
-    "мой",
-    "есть",
-    "или",
-    "при",
-    "так",
-    "уже",
-    "можно",
-    "ли",
-    "ваш",
-    "ваша",
-    "ваши",
-    "на",
-    "по",
-    "из",
-    "от",
-    "до",
-    "не",
-    "и",
-    "в",
-    "с",
-    "у",
-    "о",
-    "а",
-    "же",
-    "бы",
-    "пожалуйста",
-    "скажите",
-    "подскажите",
-];
-
-/// Lower-cased significant words, cut to a 5-character stem so that "delivery" matches
-/// "deliver" and "доставка" matches "доставку" without a full stemmer.
-fn terms(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.chars().count() >= 2 && !STOPWORDS.contains(&w.as_str()))
-        .map(|w| w.chars().take(5).collect())
-        .collect()
-}
-
-fn sentences(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for c in text.chars() {
-        current.push(c);
-        if matches!(c, '.' | '!' | '?' | '\n') {
-            if current.trim().chars().count() > 1 {
-                out.push(current.trim().to_owned());
-            }
-            current.clear();
-        }
-    }
-    if !current.trim().is_empty() {
-        out.push(current.trim().to_owned());
-    }
-    out
-}
-
 fn is_greeting(question: &str) -> bool {
     let q = question
         .trim()
@@ -213,38 +94,20 @@ pub fn wants_human(question: &str) -> bool {
     HUMAN_WORDS.iter().any(|w| q.contains(w))
 }
 
-/// The instruction sentences that best match the question, if any match well enough.
+/// The instruction sentences that best match the question, if any match well enough:
+/// at least two of the question's (stemmed, stopword-free) terms, or a third of them.
 fn best_match(agent: &Agent, question: &str) -> Option<String> {
-    let wanted = terms(question);
+    let wanted = auralix_knowledge::query_terms(question);
     if wanted.is_empty() {
         return None;
     }
-    let corpus = [agent.instructions.as_deref(), agent.greeting.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut scored: Vec<(f32, usize, String)> = sentences(&corpus)
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let have = terms(&s);
-            let hits = wanted.iter().filter(|w| have.contains(w)).count();
-            // Coverage of the question matters more than the sentence's length.
-            let score = hits as f32 / wanted.len() as f32 + hits as f32 * 0.1;
-            (hits > 0 && hits as f32 / wanted.len() as f32 >= 0.34).then_some((score, i, s))
-        })
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.truncate(2);
-    scored.sort_by_key(|(_, i, _)| *i);
-    (!scored.is_empty()).then(|| {
-        scored
-            .into_iter()
-            .map(|(_, _, s)| s)
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+    let corpus = [agent.instructions.as_deref(), agent.greeting.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("\n");
+    let best = auralix_knowledge::best_sentences(question, &[corpus.as_str()], 2);
+    let text = best.into_iter().map(|(_, s)| s).collect::<Vec<_>>().join(" ");
+    let have = auralix_knowledge::index_terms(&text);
+    let have: Vec<&str> = have.split(' ').collect();
+    let hits = wanted.iter().filter(|w| !auralix_knowledge::is_stopword(w) && have.contains(&w.as_str())).count();
+    (hits >= 2 || (hits >= 1 && hits * 3 >= wanted.len())).then_some(text)
 }
 
 fn texts(language: ReplyLanguage) -> (&'static str, &'static str, &'static str, &'static str) {

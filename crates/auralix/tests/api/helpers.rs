@@ -131,6 +131,7 @@ impl TestApp {
         }
         .resolve()
         .expect("settings");
+        auralix::telemetry::init(auralix::config::LogFormat::Human);
         let server = Server::build(settings, listener)
             .await
             .expect("server starts");

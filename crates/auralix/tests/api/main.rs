@@ -33,3 +33,4 @@ mod dashboard;
 mod errors;
 mod helpers;
 mod operations;
+mod widget;
