@@ -169,6 +169,7 @@ impl Conversations<'_> {
     }
 
     /// Records the latest classification, status and unanswered streak.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_state(
         &self,
         workspace_id: &str,

@@ -28,6 +28,16 @@
     selection.removeAllRanges();
     selection.addRange(range);
   }
+  // Times: the server writes UTC; show them in the reader's own zone and language.
+  var lang = document.documentElement.lang || undefined;
+  document.querySelectorAll("time[datetime]").forEach(function (el) {
+    var date = new Date(el.getAttribute("datetime"));
+    if (isNaN(date.getTime())) return;
+    try {
+      el.title = el.textContent;
+      el.textContent = date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+    } catch (e) { /* an old browser keeps the UTC text */ }
+  });
   // Destructive forms ask first.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

@@ -134,10 +134,12 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     );
     if is_html {
         // A page that embeds the widget sets its own policy (with a nonce); keep it.
-        headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
              connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ));
+            ));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers
             .entry(header::CACHE_CONTROL)

@@ -45,10 +45,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/leads", get(leads::list))
         .route("/leads/export", get(leads::export))
-        .route("/leads/{id}", get(leads::get).patch(leads::update).delete(leads::delete))
+        .route(
+            "/leads/{id}",
+            get(leads::get).patch(leads::update).delete(leads::delete),
+        )
         .route("/conversations", get(conversations::list))
         .route("/conversations/export", get(conversations::export))
-        .route("/conversations/{id}", get(conversations::get).delete(conversations::delete))
+        .route(
+            "/conversations/{id}",
+            get(conversations::get).delete(conversations::delete),
+        )
         .layer(from_fn_with_state(
             state.clone(),
             middleware::csrf_origin_check,

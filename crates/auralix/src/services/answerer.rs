@@ -101,12 +101,23 @@ fn best_match(agent: &Agent, question: &str) -> Option<String> {
     if wanted.is_empty() {
         return None;
     }
-    let corpus = [agent.instructions.as_deref(), agent.greeting.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("\n");
+    let corpus = [agent.instructions.as_deref(), agent.greeting.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
     let best = auralix_knowledge::best_sentences(question, &[corpus.as_str()], 2);
-    let text = best.into_iter().map(|(_, s)| s).collect::<Vec<_>>().join(" ");
+    let text = best
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect::<Vec<_>>()
+        .join(" ");
     let have = auralix_knowledge::index_terms(&text);
     let have: Vec<&str> = have.split(' ').collect();
-    let hits = wanted.iter().filter(|w| !auralix_knowledge::is_stopword(w) && have.contains(&w.as_str())).count();
+    let hits = wanted
+        .iter()
+        .filter(|w| !auralix_knowledge::is_stopword(w) && have.contains(&w.as_str()))
+        .count();
     (hits >= 2 || (hits >= 1 && hits * 3 >= wanted.len())).then_some(text)
 }
 

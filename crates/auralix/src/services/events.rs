@@ -32,10 +32,10 @@ impl EventHub {
     /// Sends to current listeners; a conversation nobody listens to costs nothing.
     pub fn publish(&self, conversation_id: &str, event: LiveEvent) {
         let mut channels = self.channels.lock().expect("event hub lock");
-        if let Some(sender) = channels.get(conversation_id) {
-            if sender.send(event).is_err() {
-                channels.remove(conversation_id);
-            }
+        if let Some(sender) = channels.get(conversation_id)
+            && sender.send(event).is_err()
+        {
+            channels.remove(conversation_id);
         }
     }
 

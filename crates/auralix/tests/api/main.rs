@@ -32,5 +32,7 @@ mod browser;
 mod dashboard;
 mod errors;
 mod helpers;
+mod inbox;
 mod operations;
 mod widget;
+mod widget_browser;
