@@ -15,6 +15,9 @@ use crate::{
 pub struct Source {
     pub document_id: String,
     pub title: String,
+    /// Where in the document: its heading path and/or page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -15,6 +15,8 @@ mod accounts;
 mod agents;
 mod conversations;
 mod error;
+mod jobs;
+mod knowledge;
 mod leads;
 mod pool;
 mod schema_check;
@@ -26,6 +28,8 @@ pub use conversations::{
     ConversationFilter, ConversationRecord, Conversations, MessageRecord, NewConversation, Source,
 };
 pub use error::StoreError;
+pub use jobs::{JobRecord, Jobs};
+pub use knowledge::{ChunkHit, DocumentRecord, Knowledge, NewChunk, decode_vector, encode_vector};
 pub use leads::{ConsentRecord, LeadFilter, LeadRecord, Leads};
 pub use pool::{Backend, Store};
 pub use sessions::{ApiTokenRecord, NewSession, SessionRecord, Sessions};

@@ -6,7 +6,9 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-use crate::{Accounts, Agents, Conversations, Leads, Result, Sessions, StoreError};
+use crate::{
+    Accounts, Agents, Conversations, Jobs, Knowledge, Leads, Result, Sessions, StoreError,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -141,5 +143,13 @@ impl Store {
 
     pub fn leads(&self) -> Leads<'_> {
         Leads { store: self }
+    }
+
+    pub fn knowledge(&self) -> Knowledge<'_> {
+        Knowledge { store: self }
+    }
+
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs { store: self }
     }
 }

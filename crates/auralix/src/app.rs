@@ -49,6 +49,8 @@ impl Server {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let janitor = tokio::spawn(janitor(state.clone()));
+        // Queued work stays queued on shutdown: the worker just stops claiming.
+        let worker = tokio::spawn(crate::services::knowledge::worker(state.clone()));
         let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -67,6 +69,7 @@ impl Server {
             } => tracing::warn!("drain timeout reached; closing remaining connections"),
         }
         janitor.abort();
+        worker.abort();
         state.store.close().await;
         Ok(())
     }

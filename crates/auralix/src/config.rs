@@ -30,6 +30,9 @@ pub struct SettingsLayer {
     /// `human` or `json`
     #[arg(long)]
     pub log_format: Option<LogFormat>,
+    /// Largest document upload in MiB [default: 50]
+    #[arg(long)]
+    pub max_upload_mb: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -52,6 +55,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Largest accepted management API body.
     pub max_body_bytes: usize,
+    /// Largest document upload.
+    pub max_upload_bytes: usize,
 }
 
 impl SettingsLayer {
@@ -77,6 +82,10 @@ impl SettingsLayer {
                     )),
                 })
                 .transpose()?,
+            max_upload_mb: get("AURALIX_MAX_UPLOAD_MB")
+                .map(|v| v.parse())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("AURALIX_MAX_UPLOAD_MB: {e}"))?,
         })
     }
 
@@ -94,6 +103,7 @@ impl SettingsLayer {
             public_url: other.public_url.or(self.public_url),
             master_key: other.master_key.or(self.master_key),
             log_format: other.log_format.or(self.log_format),
+            max_upload_mb: other.max_upload_mb.or(self.max_upload_mb),
         }
     }
 
@@ -122,6 +132,7 @@ impl SettingsLayer {
             master_key: self.master_key,
             log_format: self.log_format.unwrap_or_default(),
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: self.max_upload_mb.unwrap_or(50).max(1) * 1024 * 1024,
         })
     }
 }

@@ -27,6 +27,8 @@ pub struct Inner {
     pub events: EventHub,
     pub answerer: Box<dyn Answerer>,
     pub widget: WidgetAssets,
+    /// Wakes the job worker when work is queued.
+    pub jobs_wakeup: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             events: EventHub::default(),
             answerer: Box::new(BuiltinAnswerer),
             widget: WidgetAssets::build(),
+            jobs_wakeup: tokio::sync::Notify::new(),
         }))
     }
 

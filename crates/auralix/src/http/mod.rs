@@ -4,6 +4,7 @@ pub mod agents;
 pub mod auth;
 pub mod conversations;
 pub mod dashboard;
+pub mod documents;
 pub mod errors;
 pub mod export;
 pub mod extract;
@@ -43,6 +44,21 @@ pub fn router(state: AppState) -> Router {
                 .patch(agents::update)
                 .delete(agents::delete),
         )
+        .route(
+            "/agents/{id}/documents",
+            get(documents::list)
+                .post(documents::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/agents/{id}/documents/{doc_id}",
+            get(documents::get).delete(documents::delete),
+        )
+        .route(
+            "/agents/{id}/documents/{doc_id}/reindex",
+            post(documents::reindex),
+        )
+        .route("/agents/{id}/search", get(documents::search))
         .route("/leads", get(leads::list))
         .route("/leads/export", get(leads::export))
         .route(

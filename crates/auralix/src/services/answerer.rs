@@ -6,7 +6,7 @@
 //! the widget renders an LLM's tokens and the built-in answerer's words the same way.
 
 use auralix_core::Agent;
-use auralix_store::Source;
+use auralix_store::{ChunkHit, Source};
 use tokio::sync::mpsc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct AnswerRequest<'a> {
     pub language: ReplyLanguage,
     /// Contacts recognised in the visitor's message, if any.
     pub contacts_in_text: bool,
+    /// The knowledge-base passages retrieved for the question, best first.
+    pub passages: &'a [ChunkHit],
 }
 
 #[derive(Debug, Clone)]
@@ -94,31 +96,72 @@ pub fn wants_human(question: &str) -> bool {
     HUMAN_WORDS.iter().any(|w| q.contains(w))
 }
 
-/// The instruction sentences that best match the question, if any match well enough:
-/// at least two of the question's (stemmed, stopword-free) terms, or a third of them.
-fn best_match(agent: &Agent, question: &str) -> Option<String> {
-    let wanted = auralix_knowledge::query_terms(question);
+/// Where a passage sits in its document, for the sources list.
+fn location(hit: &ChunkHit) -> Option<String> {
+    let page = hit.page.map(|p| format!("p. {p}"));
+    let heading = Some(hit.heading_path.clone()).filter(|h| !h.is_empty());
+    match (heading, page) {
+        (Some(h), Some(p)) => Some(format!("{h}, {p}")),
+        (h, p) => h.or(p),
+    }
+}
+
+/// The sentences that answer the question, from the retrieved passages and the agent's
+/// instructions, with the documents they came from — if they match well enough: at least
+/// two of the question's (stemmed, stopword-free) terms, or a third of them.
+fn grounded_answer(request: &AnswerRequest<'_>) -> Option<(String, Vec<Source>)> {
+    let wanted = auralix_knowledge::query_terms(request.question);
     if wanted.is_empty() {
         return None;
     }
-    let corpus = [agent.instructions.as_deref(), agent.greeting.as_deref()]
+    let agent = request.agent;
+    let instructions = [agent.instructions.as_deref(), agent.greeting.as_deref()]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join("\n");
-    let best = auralix_knowledge::best_sentences(question, &[corpus.as_str()], 2);
+    let mut passages: Vec<&str> = request.passages.iter().map(|p| p.text.as_str()).collect();
+    passages.push(&instructions);
+    let hits_in = |sentence: &str| {
+        let have = auralix_knowledge::index_terms(sentence);
+        let have: Vec<&str> = have.split(' ').collect();
+        wanted
+            .iter()
+            .filter(|w| !auralix_knowledge::is_stopword(w) && have.contains(&w.as_str()))
+            .count()
+    };
+    let mut best: Vec<(usize, String, usize)> =
+        auralix_knowledge::best_sentences(request.question, &passages, 3)
+            .into_iter()
+            .map(|(i, s)| {
+                let hits = hits_in(&s);
+                (i, s, hits)
+            })
+            .collect();
+    // Keep only sentences about as relevant as the best one: an answer, not a dump.
+    let top = best.iter().map(|(_, _, h)| *h).max().unwrap_or(0);
+    best.retain(|(_, _, h)| *h * 2 >= top && *h > 0);
+    if !(top >= 2 || (top >= 1 && top * 3 >= wanted.len())) {
+        return None;
+    }
     let text = best
-        .into_iter()
-        .map(|(_, s)| s)
+        .iter()
+        .map(|(_, s, _)| s.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let have = auralix_knowledge::index_terms(&text);
-    let have: Vec<&str> = have.split(' ').collect();
-    let hits = wanted
-        .iter()
-        .filter(|w| !auralix_knowledge::is_stopword(w) && have.contains(&w.as_str()))
-        .count();
-    (hits >= 2 || (hits >= 1 && hits * 3 >= wanted.len())).then_some(text)
+    let mut sources: Vec<Source> = Vec::new();
+    for (index, _, _) in &best {
+        if let Some(hit) = request.passages.get(*index)
+            && !sources.iter().any(|s| s.document_id == hit.document_id)
+        {
+            sources.push(Source {
+                document_id: hit.document_id.clone(),
+                title: hit.title.clone(),
+                location: location(hit),
+            });
+        }
+    }
+    Some((text, sources))
 }
 
 fn texts(language: ReplyLanguage) -> (&'static str, &'static str, &'static str, &'static str) {
@@ -166,8 +209,11 @@ impl BuiltinAnswerer {
                 false,
             );
         }
-        match best_match(request.agent, request.question) {
-            Some(text) => answer(text, true, false, false),
+        match grounded_answer(request) {
+            Some((text, sources)) => Answer {
+                sources,
+                ..answer(text, true, false, false)
+            },
             None => answer(unknown.to_owned(), false, true, false),
         }
     }
@@ -222,6 +268,7 @@ mod tests {
             question: q,
             language,
             contacts_in_text: false,
+            passages: &[],
         })
     }
 

@@ -107,18 +107,16 @@ pub async fn reply(
         agent,
         agent.language.as_deref(),
     );
-    let answer = state
-        .answerer
-        .answer(
-            AnswerRequest {
-                agent,
-                question: text,
-                language,
-                contacts_in_text: !hint.is_empty(),
-            },
-            &deltas,
-        )
-        .await;
+    let passages =
+        super::knowledge::retrieve(state, &conversation.workspace_id, &agent.id, text, 5).await?;
+    let request = AnswerRequest {
+        agent,
+        question: text,
+        language,
+        contacts_in_text: !hint.is_empty(),
+        passages: &passages,
+    };
+    let answer = state.answerer.answer(request, &deltas).await;
     drop(deltas);
     let message = conversations
         .add_message(

@@ -5,5 +5,6 @@ pub mod answerer;
 pub mod chat;
 pub mod consent;
 pub mod events;
+pub mod knowledge;
 pub mod leads;
 pub mod visitor_token;

@@ -131,7 +131,7 @@ impl TestApp {
         }
         .resolve()
         .expect("settings");
-        auralix::telemetry::init(auralix::config::LogFormat::Human);
+        auralix::telemetry::init_with_default(auralix::config::LogFormat::Human, "warn");
         let server = Server::build(settings, listener)
             .await
             .expect("server starts");
