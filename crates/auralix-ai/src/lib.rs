@@ -10,7 +10,7 @@
 //!   widget, redaction before a third-party model, and contact extraction for lead capture
 //!   (PRODUCT A6).
 //!
-//! The crate is pure Rust, has no I/O and no `unsafe`, and keeps all its regular
+//! The crate is pure Rust, has no I/O outside the `llm` module and no `unsafe`, and keeps all its regular
 //! expressions and the trained model in process-wide lazily initialised statics, so the
 //! first call pays the set-up (about 0.1 s in a release build, mostly compiling regular
 //! expressions; call [`warm_up`] at start-up to pay it there) and every later call only
@@ -18,6 +18,7 @@
 
 pub mod intent;
 pub mod language;
+pub mod llm;
 pub mod pii;
 pub mod score;
 
