@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::OffsetDateTime;
 
-use crate::validation::{ValidationErrors, bounded_text};
+use crate::{
+    ai_settings::{AiInput, AiSettings, PrivacyInput, PrivacySettings},
+    validation::{ValidationErrors, bounded_text},
+};
 
 /// An agent's name: 1 to 80 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +202,8 @@ pub struct Agent {
     pub appearance: Appearance,
     /// The client's privacy policy, linked from the widget (W4).
     pub privacy_url: Option<String>,
+    pub ai: AiSettings,
+    pub privacy: PrivacySettings,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -225,6 +230,8 @@ pub struct AgentInput {
     pub lead_capture: Option<LeadCaptureInput>,
     pub appearance: Option<AppearanceInput>,
     pub privacy_url: Option<String>,
+    pub ai: Option<AiInput>,
+    pub privacy: Option<PrivacyInput>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -251,6 +258,8 @@ pub struct AgentDraft {
     pub lead_capture: LeadCapture,
     pub appearance: Appearance,
     pub privacy_url: Option<String>,
+    pub ai: AiSettings,
+    pub privacy: PrivacySettings,
 }
 
 /// A valid partial update: `None` leaves a field as it is; `Some(None)` clears it.
@@ -264,6 +273,8 @@ pub struct AgentPatch {
     pub lead_capture: Option<LeadCapture>,
     pub appearance: Option<Appearance>,
     pub privacy_url: Option<Option<String>>,
+    pub ai: Option<AiSettings>,
+    pub privacy: Option<PrivacySettings>,
 }
 
 pub const MAX_GREETING_CHARS: usize = 1_000;
@@ -444,6 +455,8 @@ impl AgentDraft {
             .as_deref()
             .and_then(|u| errors.check("privacy_url", web_url(u)))
             .flatten();
+        let ai = AiSettings::default().merge(&input.ai.clone().unwrap_or_default(), &mut errors);
+        let privacy = PrivacySettings::default().merge(&input.privacy.clone().unwrap_or_default());
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -456,6 +469,8 @@ impl AgentDraft {
             lead_capture,
             appearance,
             privacy_url,
+            ai,
+            privacy,
         })
     }
 }
@@ -496,6 +511,8 @@ impl AgentPatch {
                 .privacy_url
                 .as_deref()
                 .and_then(|u| errors.check("privacy_url", web_url(u))),
+            ai: input.ai.as_ref().map(|a| current.ai.merge(a, &mut errors)),
+            privacy: input.privacy.as_ref().map(|p| current.privacy.merge(p)),
         };
         errors.finish(|| patch)
     }
@@ -525,6 +542,12 @@ impl AgentPatch {
         }
         if let Some(v) = self.privacy_url {
             agent.privacy_url = v;
+        }
+        if let Some(v) = self.ai {
+            agent.ai = v;
+        }
+        if let Some(v) = self.privacy {
+            agent.privacy = v;
         }
         agent
     }

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod agent;
+pub mod ai_settings;
 pub mod contact;
 pub mod id;
 pub mod personal_data;
@@ -15,6 +16,7 @@ pub use agent::{
     Agent, AgentDraft, AgentInput, AgentName, AgentPatch, Appearance, AppearanceInput, HexColor,
     LeadCapture, LeadCaptureInput, LeadField, Origin, WidgetPosition,
 };
+pub use ai_settings::{AiInput, AiMode, AiSettings, PrivacyInput, PrivacySettings};
 pub use contact::Phone;
 pub use id::{Id, new_id, new_public_id, new_secret_token};
 pub use validation::{FieldError, ValidationErrors};

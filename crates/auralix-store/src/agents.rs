@@ -12,7 +12,7 @@ use crate::{
 };
 
 const COLUMNS: &str = "id, workspace_id, public_id, name, greeting, instructions, language, \
-                       allowed_origins, lead_capture, appearance, privacy_url, created_at, updated_at";
+                       allowed_origins, lead_capture, appearance, privacy_url, ai, privacy, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct AgentRow {
@@ -27,6 +27,8 @@ struct AgentRow {
     lead_capture: Json<LeadCapture>,
     appearance: Json<Appearance>,
     privacy_url: Option<String>,
+    ai: Option<String>,
+    privacy: Option<String>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -47,6 +49,15 @@ impl AgentRow {
             lead_capture: self.lead_capture.0,
             appearance: self.appearance.0,
             privacy_url: self.privacy_url,
+            // Stored as JSON text (the same column type on both backends); absent → defaults.
+            ai: self
+                .ai
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default(),
+            privacy: self
+                .privacy
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -76,14 +87,16 @@ impl Agents<'_> {
             lead_capture: draft.lead_capture,
             appearance: draft.appearance,
             privacy_url: draft.privacy_url,
+            ai: draft.ai,
+            privacy: draft.privacy,
             created_at: now,
             updated_at: now,
         };
         write!(self.store, |pool| {
             sqlx::query(
                 "INSERT INTO agents (id, workspace_id, public_id, name, greeting, instructions, language, \
-                 allowed_origins, lead_capture, appearance, privacy_url, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 allowed_origins, lead_capture, appearance, privacy_url, ai, privacy, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&agent.id)
             .bind(&agent.workspace_id)
@@ -96,6 +109,8 @@ impl Agents<'_> {
             .bind(Json(&agent.lead_capture))
             .bind(Json(&agent.appearance))
             .bind(&agent.privacy_url)
+            .bind(serde_json::to_string(&agent.ai).ok())
+            .bind(serde_json::to_string(&agent.privacy).ok())
             .bind(agent.created_at)
             .bind(agent.updated_at)
             .execute(pool)
@@ -158,7 +173,7 @@ impl Agents<'_> {
             sqlx::query(
                 "UPDATE agents SET name = $1, greeting = $2, instructions = $3, language = $4, \
                  allowed_origins = $5, lead_capture = $6, appearance = $7, privacy_url = $8, \
-                 updated_at = $9 WHERE workspace_id = $10 AND id = $11",
+                 ai = $9, privacy = $10, updated_at = $11 WHERE workspace_id = $12 AND id = $13",
             )
             .bind(agent.name.as_str())
             .bind(&agent.greeting)
@@ -168,6 +183,8 @@ impl Agents<'_> {
             .bind(Json(&agent.lead_capture))
             .bind(Json(&agent.appearance))
             .bind(&agent.privacy_url)
+            .bind(serde_json::to_string(&agent.ai).ok())
+            .bind(serde_json::to_string(&agent.privacy).ok())
             .bind(agent.updated_at)
             .bind(&agent.workspace_id)
             .bind(&agent.id)

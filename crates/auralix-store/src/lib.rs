@@ -19,6 +19,7 @@ mod jobs;
 mod knowledge;
 mod leads;
 mod pool;
+mod providers;
 mod schema_check;
 mod sessions;
 
@@ -32,6 +33,7 @@ pub use jobs::{JobRecord, Jobs};
 pub use knowledge::{ChunkHit, DocumentRecord, Knowledge, NewChunk, decode_vector, encode_vector};
 pub use leads::{ConsentRecord, LeadFilter, LeadRecord, Leads};
 pub use pool::{Backend, Store};
+pub use providers::{ProviderRecord, Providers};
 pub use sessions::{ApiTokenRecord, NewSession, SessionRecord, Sessions};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -7,7 +7,8 @@ use sqlx::{
 };
 
 use crate::{
-    Accounts, Agents, Conversations, Jobs, Knowledge, Leads, Result, Sessions, StoreError,
+    Accounts, Agents, Conversations, Jobs, Knowledge, Leads, Providers, Result, Sessions,
+    StoreError,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,5 +152,9 @@ impl Store {
 
     pub fn jobs(&self) -> Jobs<'_> {
         Jobs { store: self }
+    }
+
+    pub fn providers(&self) -> Providers<'_> {
+        Providers { store: self }
     }
 }

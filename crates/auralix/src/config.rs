@@ -33,6 +33,9 @@ pub struct SettingsLayer {
     /// Largest document upload in MiB [default: 50]
     #[arg(long)]
     pub max_upload_mb: Option<usize>,
+    /// Seconds a visitor may wait on a language model [default: 30]
+    #[arg(long)]
+    pub llm_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -57,6 +60,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest document upload.
     pub max_upload_bytes: usize,
+    /// Longest a visitor waits on a language model before the built-in answer.
+    pub llm_timeout: std::time::Duration,
 }
 
 impl SettingsLayer {
@@ -86,6 +91,10 @@ impl SettingsLayer {
                 .map(|v| v.parse())
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("AURALIX_MAX_UPLOAD_MB: {e}"))?,
+            llm_timeout_secs: get("AURALIX_LLM_TIMEOUT_SECS")
+                .map(|v| v.parse())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("AURALIX_LLM_TIMEOUT_SECS: {e}"))?,
         })
     }
 
@@ -104,6 +113,7 @@ impl SettingsLayer {
             master_key: other.master_key.or(self.master_key),
             log_format: other.log_format.or(self.log_format),
             max_upload_mb: other.max_upload_mb.or(self.max_upload_mb),
+            llm_timeout_secs: other.llm_timeout_secs.or(self.llm_timeout_secs),
         }
     }
 
@@ -133,6 +143,9 @@ impl SettingsLayer {
             log_format: self.log_format.unwrap_or_default(),
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: self.max_upload_mb.unwrap_or(50).max(1) * 1024 * 1024,
+            llm_timeout: std::time::Duration::from_secs(
+                self.llm_timeout_secs.unwrap_or(30).clamp(1, 300),
+            ),
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod rate_limit;
+pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;

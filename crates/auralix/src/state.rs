@@ -24,6 +24,9 @@ pub struct Inner {
     pub store: Store,
     pub login_limiter: LoginLimiter,
     pub visitor_tokens: VisitorTokens,
+    pub secrets: crate::secrets::SecretBox,
+    /// One client per provider row, so circuit breakers see every call.
+    pub llm_clients: crate::services::llm::ClientCache,
     pub events: EventHub,
     pub answerer: Box<dyn Answerer>,
     pub widget: WidgetAssets,
@@ -38,6 +41,8 @@ impl AppState {
             store,
             login_limiter: LoginLimiter::new(),
             visitor_tokens: VisitorTokens::new(master_key),
+            secrets: crate::secrets::SecretBox::new(master_key),
+            llm_clients: Default::default(),
             events: EventHub::default(),
             answerer: Box::new(BuiltinAnswerer),
             widget: WidgetAssets::build(),

@@ -28,6 +28,8 @@ pub struct AgentView {
     pub lead_capture: LeadCapture,
     pub appearance: Appearance,
     pub privacy_url: Option<String>,
+    pub ai: auralix_core::AiSettings,
+    pub privacy: auralix_core::PrivacySettings,
     pub embed_snippet: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -54,9 +56,24 @@ impl AgentView {
             lead_capture: agent.lead_capture,
             appearance: agent.appearance,
             privacy_url: agent.privacy_url,
+            ai: agent.ai,
+            privacy: agent.privacy,
             created_at: agent.created_at,
             updated_at: agent.updated_at,
         }
+    }
+}
+
+/// An agent may only use a provider of its own workspace.
+async fn check_provider(state: &AppState, auth: &Auth, provider_id: Option<&str>) -> ApiResult<()> {
+    let Some(id) = provider_id else { return Ok(()) };
+    match state.store.providers().get(&auth.workspace_id, id).await {
+        Ok(_) => Ok(()),
+        Err(auralix_store::StoreError::NotFound) => Err(super::errors::ApiError::invalid_field(
+            "ai.provider_id",
+            "no such provider in this workspace",
+        )),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -86,6 +103,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<AgentView>)> {
     auth.require_configure()?;
     let draft = AgentDraft::parse(&input)?;
+    check_provider(&state, &auth, draft.ai.provider_id.as_deref()).await?;
     let agent = state
         .store
         .agents()
@@ -117,6 +135,7 @@ pub async fn update(
     let current = state.store.agents().get(&auth.workspace_id, &id).await?;
     auth.require_configure()?;
     let mut agent = AgentPatch::parse(&input, &current)?.apply(current);
+    check_provider(&state, &auth, agent.ai.provider_id.as_deref()).await?;
     agent.updated_at = state.now();
     state.store.agents().update(&agent).await?;
     Ok(Json(AgentView::new(agent, &state.settings.public_base())))

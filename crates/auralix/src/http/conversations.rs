@@ -139,7 +139,18 @@ pub async fn get(
         .conversations()
         .get(&auth.workspace_id, &id)
         .await?;
-    Ok(Json(with_messages(&state.store, conversation).await?))
+    let mut value = with_messages(&state.store, conversation).await?;
+    // What happened to the conversation besides messages (handoff requests, …).
+    let events = state
+        .store
+        .providers()
+        .events(&auth.workspace_id, &id)
+        .await?;
+    value["events"] = json!(events
+        .into_iter()
+        .map(|(kind, data)| json!({"kind": kind, "data": serde_json::from_str::<Value>(&data).unwrap_or(Value::Null)}))
+        .collect::<Vec<_>>());
+    Ok(Json(value))
 }
 
 pub async fn delete(

@@ -637,6 +637,8 @@ impl AgentForm {
                 position: Some(self.position.to_owned()),
             }),
             privacy_url: Some(self.privacy_url.clone()),
+            ai: None,
+            privacy: None,
         }
     }
 }

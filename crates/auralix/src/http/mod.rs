@@ -11,6 +11,7 @@ pub mod extract;
 pub mod leads;
 pub mod middleware;
 pub mod ops;
+pub mod providers;
 pub mod widget;
 
 use axum::{
@@ -27,6 +28,22 @@ use tower_http::{
 };
 
 use crate::state::AppState;
+
+/// `GET /api/v1/usage`: messages and tokens per agent and day (A7).
+async fn usage(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: auth::Auth,
+) -> errors::ApiResult<axum::Json<serde_json::Value>> {
+    let rows = state.store.providers().usage(&auth.workspace_id).await?;
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(agent_id, day, messages, input_tokens, output_tokens)| {
+            serde_json::json!({"agent_id": agent_id, "day": day, "messages": messages,
+                               "input_tokens": input_tokens, "output_tokens": output_tokens})
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({"items": items})))
+}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -59,6 +76,15 @@ pub fn router(state: AppState) -> Router {
             post(documents::reindex),
         )
         .route("/agents/{id}/search", get(documents::search))
+        .route("/providers", get(providers::list).post(providers::create))
+        .route(
+            "/providers/{id}",
+            get(providers::get)
+                .patch(providers::update)
+                .delete(providers::delete),
+        )
+        .route("/providers/{id}/test", post(providers::test))
+        .route("/usage", get(usage))
         .route("/leads", get(leads::list))
         .route("/leads/export", get(leads::export))
         .route(

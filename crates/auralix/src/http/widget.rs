@@ -363,7 +363,10 @@ async fn post_message(
     let (message, warnings) = chat::accept(&state, &conversation, &text).await?;
     let accepted = json!({"message": message_view(&message), "warnings": warnings});
     if !wants_stream(&headers) {
-        let (deltas, _) = mpsc::channel(1);
+        // Nobody watches the pieces, but the visitor is still here: drain them rather
+        // than close the channel (a closed channel means "the visitor left").
+        let (deltas, mut pieces) = mpsc::channel::<String>(64);
+        tokio::spawn(async move { while pieces.recv().await.is_some() {} });
         let outcome = chat::reply(&state, &visitor.agent, &conversation, &text, deltas).await?;
         let mut body = accepted;
         body["reply"] = reply_json(&outcome);
@@ -400,22 +403,35 @@ async fn stream_reply(
     text: String,
     events: mpsc::Sender<Event>,
 ) {
-    let (deltas, mut pieces) = mpsc::channel::<String>(64);
+    let (deltas, pieces) = mpsc::channel::<String>(64);
     let reply = chat::reply(&state, &agent, &conversation, &text, deltas);
     tokio::pin!(reply);
+    // `None` once the visitor has gone: no more reading, which tells the answerer to stop
+    // (a model's upstream request is cancelled); what was produced is still stored.
+    let mut pieces = Some(pieces);
     let result = loop {
+        let next = async {
+            match pieces.as_mut() {
+                Some(p) => p.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
-            Some(piece) = pieces.recv() => {
-                let _ = events.send(sse_event("delta", &json!({"text": piece}))).await;
+            Some(piece) = next => {
+                if events.send(sse_event("delta", &json!({"text": piece}))).await.is_err() {
+                    pieces = None;
+                }
             }
             result = &mut reply => break result,
         }
     };
-    while let Ok(piece) = pieces.try_recv() {
-        let _ = events
-            .send(sse_event("delta", &json!({"text": piece})))
-            .await;
+    if let Some(pieces) = pieces.as_mut() {
+        while let Ok(piece) = pieces.try_recv() {
+            let _ = events
+                .send(sse_event("delta", &json!({"text": piece})))
+                .await;
+        }
     }
     let last = match result {
         Ok(outcome) => sse_event("done", &reply_json(&outcome)),

@@ -257,6 +257,8 @@ mod tests {
             lead_capture: draft.lead_capture,
             appearance: draft.appearance,
             privacy_url: None,
+            ai: Default::default(),
+            privacy: Default::default(),
             created_at: time::OffsetDateTime::now_utc(),
             updated_at: time::OffsetDateTime::now_utc(),
         }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::{
     answerer::{AnswerRequest, ReplyLanguage},
     events::LiveEvent,
+    llm,
 };
 use crate::state::AppState;
 
@@ -116,8 +117,41 @@ pub async fn reply(
         contacts_in_text: !hint.is_empty(),
         passages: &passages,
     };
-    let answer = state.answerer.answer(request, &deltas).await;
+    let mut classifier = None;
+    let (mut answer, tokens) = answer_visitor(
+        state,
+        agent,
+        conversation,
+        request,
+        &deltas,
+        &mut classifier,
+    )
+    .await?;
     drop(deltas);
+    // Handoff triggers (A5): asking for a person, or one of the agent's own phrases.
+    let lowered = text.to_lowercase();
+    if super::answerer::wants_human(text)
+        || agent
+            .ai
+            .handoff_keywords
+            .iter()
+            .any(|k| lowered.contains(k.as_str()))
+    {
+        answer.wants_human = true;
+        answer.ask_contact = true;
+    }
+    let day = state.now().date().to_string();
+    state
+        .store
+        .providers()
+        .record_usage(
+            &conversation.workspace_id,
+            &agent.id,
+            &day,
+            tokens.0,
+            tokens.1,
+        )
+        .await?;
     let message = conversations
         .add_message(
             &conversation.workspace_id,
@@ -140,6 +174,25 @@ pub async fn reply(
     } else {
         conversation.status.as_str()
     };
+    if status == "handoff" && conversation.status != "handoff" {
+        let reason = if answer.wants_human {
+            "visitor_asked"
+        } else {
+            "not_answered"
+        };
+        let data = serde_json::json!({"reason": reason, "message_id": message.id}).to_string();
+        state
+            .store
+            .providers()
+            .record_event(
+                &conversation.workspace_id,
+                &conversation.id,
+                "handoff_requested",
+                &data,
+                state.now(),
+            )
+            .await?;
+    }
     let language_code = (detected.code() != "und").then_some(detected.code());
     conversations
         .update_state(
@@ -152,6 +205,16 @@ pub async fn reply(
             state.now(),
         )
         .await?;
+    // After the offline classification is stored, so the model's answer lands last.
+    if let Some((client, model)) = classifier {
+        spawn_classification(
+            state.clone(),
+            agent.clone(),
+            conversation.clone(),
+            client,
+            model,
+        );
+    }
     let outcome = ReplyOutcome {
         message,
         ask_contact: answer.ask_contact,
@@ -175,6 +238,143 @@ pub async fn reply(
         );
     }
     Ok(outcome)
+}
+
+/// Answers with the agent's language model when it has one, else (or when the model
+/// fails before saying anything) with the built-in answerer. Returns the answer and the
+/// tokens it used (input, output).
+async fn answer_visitor(
+    state: &AppState,
+    agent: &Agent,
+    conversation: &ConversationRecord,
+    request: AnswerRequest<'_>,
+    deltas: &mpsc::Sender<String>,
+    classifier: &mut Option<llm::ModelClient>,
+) -> Result<(super::answerer::Answer, (i64, i64)), StoreError> {
+    let has_material = !request.passages.is_empty()
+        || agent
+            .instructions
+            .as_deref()
+            .is_some_and(|i| !i.trim().is_empty());
+    let target = if has_material {
+        llm::target(state, agent).await?
+    } else {
+        None
+    };
+    let Some((client, provider, model)) = target else {
+        return Ok((state.answerer.answer(request, deltas).await, (0, 0)));
+    };
+    let language = match request.language {
+        super::answerer::ReplyLanguage::Ru => "Russian",
+        super::answerer::ReplyLanguage::En => "English unless the visitor writes another language",
+    };
+    let system = llm::system_prompt(agent, request.passages, language);
+    let turns = llm::history(state, agent, conversation).await?;
+    let chat = llm::request(agent, model.clone(), system, turns);
+    match llm::answer(client.as_ref(), chat, deltas).await {
+        Ok(answer) => {
+            let sources = sources_of(request.passages);
+            classifier.replace((client, model));
+            let tokens = (
+                i64::from(answer.input_tokens),
+                i64::from(answer.output_tokens),
+            );
+            let ask = !answer.knew;
+            let sources = if answer.knew { sources } else { Vec::new() };
+            Ok((
+                super::answerer::Answer {
+                    text: answer.text,
+                    sources,
+                    knew: answer.knew,
+                    ask_contact: ask,
+                    wants_human: false,
+                },
+                tokens,
+            ))
+        }
+        Err((error, partial)) if !partial.trim().is_empty() => {
+            tracing::warn!(provider_id = %provider.id, %error, "provider failed mid-answer; partial answer kept");
+            let text = format!("{}…", partial.trim_end());
+            Ok((
+                super::answerer::Answer {
+                    text,
+                    sources: Vec::new(),
+                    knew: true,
+                    ask_contact: false,
+                    wants_human: false,
+                },
+                (0, 0),
+            ))
+        }
+        Err((error, _)) => {
+            tracing::warn!(provider_id = %provider.id, %error, "provider failed; built-in answer given");
+            Ok((state.answerer.answer(request, deltas).await, (0, 0)))
+        }
+    }
+}
+
+/// The documents behind the passages an LLM was given, once each.
+fn sources_of(passages: &[auralix_store::ChunkHit]) -> Vec<auralix_store::Source> {
+    let mut sources: Vec<auralix_store::Source> = Vec::new();
+    for p in passages.iter().take(3) {
+        if !sources.iter().any(|s| s.document_id == p.document_id) {
+            let location = Some(p.heading_path.clone()).filter(|h| !h.is_empty());
+            sources.push(auralix_store::Source {
+                document_id: p.document_id.clone(),
+                title: p.title.clone(),
+                location,
+            });
+        }
+    }
+    sources
+}
+
+/// Classifies the conversation with the model in the background (A4); the offline
+/// classification already stored stands when the model's JSON is not valid.
+fn spawn_classification(
+    state: AppState,
+    agent: Agent,
+    conversation: ConversationRecord,
+    client: std::sync::Arc<dyn auralix_ai::llm::ChatProvider>,
+    model: String,
+) {
+    tokio::spawn(async move {
+        let Ok(texts) = state
+            .store
+            .conversations()
+            .visitor_texts(
+                &conversation.workspace_id,
+                &conversation.id,
+                CLASSIFY_WINDOW,
+            )
+            .await
+        else {
+            return;
+        };
+        let Some((intent, language, _score)) =
+            llm::classify(client.as_ref(), &model, &agent, &texts.join("\n")).await
+        else {
+            tracing::info!(conversation_id = %conversation.id, "model classification invalid; offline result kept");
+            return;
+        };
+        let conversations = state.store.conversations();
+        if let Ok(current) = conversations
+            .get(&conversation.workspace_id, &conversation.id)
+            .await
+        {
+            let _ = conversations
+                .update_state(
+                    &current.workspace_id,
+                    &current.id,
+                    &current.status,
+                    Some(&intent),
+                    language.as_deref(),
+                    current.unanswered,
+                    current.last_message_at,
+                )
+                .await;
+        }
+    });
 }
 
 /// A message as the API shows it.

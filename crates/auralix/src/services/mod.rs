@@ -7,4 +7,5 @@ pub mod consent;
 pub mod events;
 pub mod knowledge;
 pub mod leads;
+pub mod llm;
 pub mod visitor_token;

@@ -88,6 +88,7 @@ pub struct TestApp {
     pub base: String,
     pub data_dir: PathBuf,
     database_url: String,
+    layer: SettingsLayer,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     _tempdir: std::sync::Arc<tempfile::TempDir>,
@@ -96,6 +97,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`] with settings adjusted (e.g. a short LLM timeout).
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut SettingsLayer)) -> TestApp {
         let tempdir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
         let data_dir = tempdir.path().to_path_buf();
         let (database_url, pg) = match backend {
@@ -108,7 +114,9 @@ impl TestApp {
                 (db.url(), Some(std::sync::Arc::new(db)))
             }
         };
-        Self::start(data_dir, database_url, tempdir, pg, None).await
+        let mut layer = SettingsLayer::default();
+        adjust(&mut layer);
+        Self::start(data_dir, database_url, tempdir, pg, None, layer).await
     }
 
     async fn start(
@@ -117,6 +125,7 @@ impl TestApp {
         tempdir: std::sync::Arc<tempfile::TempDir>,
         pg: Option<std::sync::Arc<PgDatabase>>,
         addr: Option<SocketAddr>,
+        layer: SettingsLayer,
     ) -> TestApp {
         let listener = TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()))
             .await
@@ -127,7 +136,7 @@ impl TestApp {
             data_dir: Some(data_dir.clone()),
             database_url: Some(database_url.clone()),
             public_url: Some(base.clone()),
-            ..Default::default()
+            ..layer.clone()
         }
         .resolve()
         .expect("settings");
@@ -149,6 +158,7 @@ impl TestApp {
             base,
             data_dir,
             database_url,
+            layer,
             shutdown: Some(tx),
             handle: Some(handle),
             _tempdir: tempdir,
@@ -165,6 +175,7 @@ impl TestApp {
             self._tempdir.clone(),
             self._pg.clone(),
             Some(self.addr),
+            self.layer.clone(),
         )
         .await
     }

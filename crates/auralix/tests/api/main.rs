@@ -28,9 +28,11 @@ macro_rules! on_both_backends {
 
 mod accounts;
 mod agents;
+mod ai;
 mod browser;
 mod dashboard;
 mod errors;
+mod fake_llm;
 mod fixtures;
 mod helpers;
 mod inbox;
