@@ -31,6 +31,7 @@ mod agents;
 mod ai;
 mod browser;
 mod dashboard;
+mod documents_ui;
 mod errors;
 mod fake_llm;
 mod fixtures;
