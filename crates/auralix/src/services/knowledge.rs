@@ -102,7 +102,7 @@ pub async fn run_ingest(state: &AppState, job: &JobRecord) -> Result<(), StoreEr
     let knowledge = state.store.knowledge();
     match outcome {
         Ok((kind, chunks)) => {
-            let rows: Vec<NewChunk> = chunks
+            let mut rows: Vec<NewChunk> = chunks
                 .iter()
                 .map(|c| NewChunk {
                     ordinal: i64::from(c.ordinal),
@@ -113,6 +113,12 @@ pub async fn run_ingest(state: &AppState, job: &JobRecord) -> Result<(), StoreEr
                     embedding: None,
                 })
                 .collect();
+            let texts: Vec<String> = chunks.iter().map(|c| c.contextual_text()).collect();
+            if let Some(vectors) = embed(state, &doc.workspace_id, &texts).await? {
+                for (row, vector) in rows.iter_mut().zip(vectors) {
+                    row.embedding = Some(vector);
+                }
+            }
             match knowledge
                 .finish(&doc, kind.as_str(), &rows, state.now())
                 .await
@@ -178,7 +184,84 @@ async fn run_job(state: &AppState, job: JobRecord) {
     }
 }
 
-/// The passages an agent sees for a query, best first.
+/// Vectors for `texts` from the workspace's embedding provider; `None` when it has none
+/// or the provider fails (full-text search still works, so the document is not held up).
+async fn embed(
+    state: &AppState,
+    workspace_id: &str,
+    texts: &[String],
+) -> Result<Option<Vec<Vec<f32>>>, StoreError> {
+    let Some(provider) = state
+        .store
+        .providers()
+        .embedding_provider(workspace_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(model) = provider.embedding_model.clone() else {
+        return Ok(None);
+    };
+    let client = match super::llm::embedding_client(state, &provider) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::warn!(provider_id = %provider.id, %error, "embedding provider unusable");
+            return Ok(None);
+        }
+    };
+    let mut vectors = Vec::with_capacity(texts.len());
+    for batch in texts.chunks(64) {
+        match client.embed(&model, batch).await {
+            Ok(v) if v.len() == batch.len() => vectors.extend(v),
+            Ok(_) | Err(_) => {
+                tracing::warn!(provider_id = %provider.id, "embedding failed; full-text only");
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(vectors))
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    if a.len() != b.len() || a.is_empty() {
+        return 0.0;
+    }
+    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        dot += f64::from(*x) * f64::from(*y);
+        na += f64::from(*x) * f64::from(*x);
+        nb += f64::from(*y) * f64::from(*y);
+    }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
+}
+
+/// Reciprocal rank fusion (k = 60): each list votes 1/(k + rank) for its items.
+pub fn fuse(lists: &[Vec<ChunkHit>], limit: usize) -> Vec<ChunkHit> {
+    const K: f64 = 60.0;
+    let mut fused: Vec<ChunkHit> = Vec::new();
+    for list in lists {
+        for (rank, hit) in list.iter().enumerate() {
+            let vote = 1.0 / (K + rank as f64 + 1.0);
+            match fused.iter_mut().find(|h| h.chunk_id == hit.chunk_id) {
+                Some(existing) => existing.score += vote,
+                None => fused.push(ChunkHit {
+                    score: vote,
+                    ..hit.clone()
+                }),
+            }
+        }
+    }
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score));
+    fused.truncate(limit);
+    fused
+}
+
+/// The passages an agent sees for a query, best first: BM25 full-text, fused with vector
+/// similarity when the workspace has an embedding provider.
 pub async fn retrieve(
     state: &AppState,
     workspace_id: &str,
@@ -187,9 +270,59 @@ pub async fn retrieve(
     limit: u32,
 ) -> Result<Vec<ChunkHit>, StoreError> {
     let terms = auralix_knowledge::query_terms(query);
-    state
-        .store
-        .knowledge()
-        .search(workspace_id, agent_id, &terms, limit)
-        .await
+    let knowledge = state.store.knowledge();
+    let text_hits = knowledge
+        .search(workspace_id, agent_id, &terms, limit * 4)
+        .await?;
+    let Some(query_vector) = embed(state, workspace_id, &[query.to_owned()])
+        .await?
+        .and_then(|mut v| v.pop())
+    else {
+        let mut hits = text_hits;
+        hits.truncate(limit as usize);
+        return Ok(hits);
+    };
+    let mut vector_hits: Vec<ChunkHit> = knowledge
+        .embedded_chunks(workspace_id, agent_id)
+        .await?
+        .into_iter()
+        .map(|(hit, vector)| ChunkHit {
+            score: cosine(&query_vector, &vector),
+            ..hit
+        })
+        .filter(|h| h.score > 0.0)
+        .collect();
+    vector_hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    vector_hits.truncate(limit as usize * 4);
+    Ok(fuse(&[text_hits, vector_hits], limit as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: &str) -> ChunkHit {
+        ChunkHit {
+            chunk_id: id.into(),
+            document_id: "d".into(),
+            title: "t".into(),
+            text: "x".into(),
+            heading_path: String::new(),
+            page: None,
+            score: 0.0,
+        }
+    }
+
+    #[test]
+    fn fusion_rewards_agreement_and_keeps_singletons() {
+        let text = vec![hit("a"), hit("b"), hit("c")];
+        let vector = vec![hit("b"), hit("d")];
+        let fused: Vec<String> = fuse(&[text, vector], 3)
+            .into_iter()
+            .map(|h| h.chunk_id)
+            .collect();
+        assert_eq!(fused, ["b", "a", "d"]);
+        assert!((cosine(&[1.0, 0.0], &[1.0, 0.0]) - 1.0).abs() < 1e-9);
+        assert_eq!(cosine(&[1.0, 0.0], &[0.0, 1.0]), 0.0);
+    }
 }

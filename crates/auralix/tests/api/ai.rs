@@ -20,6 +20,7 @@ on_both_backends!(
     provider_failure_and_hang_fall_back_to_the_builtin_answer,
     model_classification_and_its_fallback,
     a_visitor_who_leaves_cancels_the_model_request,
+    vector_similarity_is_fused_with_full_text,
     handoff_triggers_in_english_and_russian,
     provider_keys_never_come_back_out,
 );
@@ -497,4 +498,99 @@ async fn a_visitor_who_leaves_cancels_the_model_request(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the upstream model request was not cancelled");
+}
+
+async fn vector_similarity_is_fused_with_full_text(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let fake = FakeLlm::start(answer(&["ok"], "{}")).await;
+    let (owner, _) = app.signup(&email("vectors")).await;
+    let agent = app.create_agent(&owner, json!({"name": "Vectors"})).await;
+    let agent_id = agent["id"].as_str().unwrap();
+    let docs_url = app.url(&format!("/api/v1/agents/{agent_id}/documents"));
+    let search = |q: &str| {
+        let url = app.url(&format!(
+            "/api/v1/agents/{agent_id}/search?q={}",
+            url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        ));
+        let owner = owner.clone();
+        async move {
+            owner
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["items"]
+                .as_array()
+                .cloned()
+                .unwrap()
+        }
+    };
+    let add = |text: &str| {
+        let (owner, url, text) = (owner.clone(), docs_url.clone(), text.to_owned());
+        async move {
+            owner
+                .post(url)
+                .json(&json!({"title": "Doc", "text": text}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+
+    let before = add("We offer automobile hire at the airport.").await;
+    settled(&app, &owner, agent_id, before["id"].as_str().unwrap()).await;
+    assert!(
+        search("car rental").await.is_empty(),
+        "full-text alone cannot bridge the synonyms"
+    );
+
+    owner
+        .post(app.url("/api/v1/providers"))
+        .json(&json!({"kind": "openai", "name": "Embeddings", "base_url": format!("{}/v1", fake.base), "api_key": KEY, "embedding_model": "toy-embed"}))
+        .send()
+        .await
+        .unwrap();
+    let reindexed = owner
+        .post(app.url(&format!(
+            "/api/v1/agents/{agent_id}/documents/{}/reindex",
+            before["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reindexed.status(), StatusCode::ACCEPTED);
+    settled(&app, &owner, agent_id, before["id"].as_str().unwrap()).await;
+    let other = add("Bicycle repairs take two days.").await;
+    settled(&app, &owner, agent_id, other["id"].as_str().unwrap()).await;
+
+    let hits = search("car rental").await;
+    assert_eq!(
+        hits.first().map(|h| h["document_id"].clone()),
+        Some(before["id"].clone()),
+        "vector similarity finds it: {hits:?}"
+    );
+    let fused = search("bicycle repairs").await;
+    assert_eq!(
+        fused[0]["document_id"], other["id"],
+        "full-text and vectors agree on the obvious one"
+    );
+    let embed_requests: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/embeddings")
+        .collect();
+    assert!(
+        embed_requests
+            .iter()
+            .any(|r| r.body["model"] == "toy-embed")
+    );
+    assert_eq!(
+        embed_requests[0].headers["authorization"],
+        format!("Bearer {KEY}")
+    );
 }

@@ -59,6 +59,7 @@ impl FakeLlm {
         let app = Router::new()
             .route("/v1/chat/completions", post(openai))
             .route("/v1/messages", post(anthropic))
+            .route("/v1/embeddings", post(embeddings))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -243,4 +244,46 @@ async fn anthropic(State(fake): State<FakeLlm>, headers: HeaderMap, body: Bytes)
     events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 21}})));
     events.push(event("message_stop", json!({"type": "message_stop"})));
     sse(events)
+}
+
+/// A toy embedding: hashed bag of words in 32 dimensions, with a few synonyms folded
+/// together so that "car rental" lands near "automobile hire" (which full-text misses).
+pub fn toy_embedding(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; 32];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_lowercase();
+        let word = match word.as_str() {
+            "car" | "cars" => "automobile",
+            "rental" | "rent" => "hire",
+            other => other,
+        }
+        .to_owned();
+        let hash = word.bytes().fold(2166136261u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(16777619)
+        });
+        v[(hash % 32) as usize] += 1.0;
+    }
+    v
+}
+
+async fn embeddings(State(fake): State<FakeLlm>, headers: HeaderMap, body: Bytes) -> Response {
+    let (_, request) = fake.record("/v1/embeddings", &headers, &body);
+    let inputs: Vec<String> = request["input"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .rev() // out of order on purpose: clients must sort by index
+        .map(|(i, text)| json!({"object": "embedding", "index": i, "embedding": toy_embedding(text)}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data, "model": request["model"], "usage": {"prompt_tokens": 5, "total_tokens": 5}})).into_response()
 }
