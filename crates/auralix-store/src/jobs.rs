@@ -75,6 +75,18 @@ impl Jobs<'_> {
         }))
     }
 
+    /// Gives a claimed job back to the queue now (a graceful shutdown mid-job).
+    pub async fn release(&self, id: &str) -> Result<()> {
+        write!(self.store, |pool| {
+            sqlx::query("UPDATE jobs SET locked_until = NULL WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
     pub async fn complete(&self, id: &str) -> Result<()> {
         write!(self.store, |pool| {
             sqlx::query("DELETE FROM jobs WHERE id = $1")

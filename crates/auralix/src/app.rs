@@ -70,6 +70,7 @@ impl Server {
         }
         janitor.abort();
         worker.abort();
+        crate::services::knowledge::release_current_job(&state).await;
         state.store.close().await;
         Ok(())
     }

@@ -32,6 +32,8 @@ pub struct Inner {
     pub widget: WidgetAssets,
     /// Wakes the job worker when work is queued.
     pub jobs_wakeup: tokio::sync::Notify,
+    /// The job this instance's worker holds, released on shutdown.
+    pub current_job: std::sync::Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             answerer: Box::new(BuiltinAnswerer),
             widget: WidgetAssets::build(),
             jobs_wakeup: tokio::sync::Notify::new(),
+            current_job: std::sync::Mutex::new(None),
         }))
     }
 

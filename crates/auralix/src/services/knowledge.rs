@@ -18,6 +18,20 @@ pub const INGEST: &str = "ingest";
 /// Extraction of one document may take this long before it is failed.
 pub const EXTRACTION_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ATTEMPTS: i64 = 3;
+/// How long a claimed job is ours; a worker that dies lets it run out and the job is
+/// claimed again. Longer than any one job may take (extraction plus embedding).
+pub const JOB_LEASE: time::Duration = time::Duration::minutes(3);
+
+/// On shutdown: hands the job this instance was working on back to the queue at once,
+/// instead of leaving it until its lease runs out.
+pub async fn release_current_job(state: &AppState) {
+    let current = state.current_job.lock().expect("job slot").take();
+    if let Some(id) = current
+        && let Err(error) = state.store.jobs().release(&id).await
+    {
+        tracing::warn!(%error, "could not release the current job");
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 pub struct IngestJob {
@@ -139,13 +153,12 @@ pub async fn run_ingest(state: &AppState, job: &JobRecord) -> Result<(), StoreEr
 /// The background worker: claims due jobs until shutdown.
 pub async fn worker(state: AppState) {
     loop {
-        match state
-            .store
-            .jobs()
-            .claim(state.now(), time::Duration::minutes(5))
-            .await
-        {
-            Ok(Some(job)) => run_job(&state, job).await,
+        match state.store.jobs().claim(state.now(), JOB_LEASE).await {
+            Ok(Some(job)) => {
+                *state.current_job.lock().expect("job slot") = Some(job.id.clone());
+                run_job(&state, job).await;
+                *state.current_job.lock().expect("job slot") = None;
+            }
             Ok(None) => {
                 let _ = tokio::time::timeout(Duration::from_secs(2), state.jobs_wakeup.notified())
                     .await;

@@ -166,6 +166,18 @@ impl TestApp {
         }
     }
 
+    /// Stops the server, runs `while_down` with the database URL (to leave the state a
+    /// crash would), and starts a new server on the same data and address.
+    pub async fn restart_after<F, Fut>(mut self, while_down: F) -> TestApp
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        self.stop().await;
+        while_down(self.database_url.clone()).await;
+        self.restart().await
+    }
+
     /// Stops the server (graceful) and starts a new one on the same data and address.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;

@@ -18,6 +18,7 @@ on_both_backends!(
     text_and_qa_documents_reindex_and_isolation,
     the_widget_answers_from_documents_with_sources,
     retrieval_quality_on_the_bundled_corpus,
+    a_document_left_processing_by_a_crash_is_picked_up_after_restart,
 );
 
 pub async fn upload_file(
@@ -455,5 +456,85 @@ async fn retrieval_quality_on_the_bundled_corpus(backend: Backend) {
         at3 / total >= 0.9,
         "recall@3 {:.3} is below the floor",
         at3 / total
+    );
+}
+
+/// Runs one statement against the test database, whichever backend it is.
+async fn execute(database_url: &str, sql: &str, binds: &[&str], at: time::OffsetDateTime) {
+    use sqlx::Connection;
+    macro_rules! run {
+        ($conn:expr) => {{
+            let mut query = sqlx::query(sql);
+            for b in binds {
+                query = query.bind(*b);
+            }
+            query.bind(at).execute(&mut $conn).await.unwrap();
+        }};
+    }
+    if database_url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        run!(conn)
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        run!(conn)
+    }
+}
+
+async fn a_document_left_processing_by_a_crash_is_picked_up_after_restart(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (client, agent) = setup(&app).await;
+    let me: Value = client
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let workspace = me["workspace"]["id"].as_str().unwrap().to_owned();
+    let doc = accepted(
+        upload_file(
+            &app,
+            &client,
+            &agent,
+            "hours.txt",
+            b"The Tula store opens at nine.".to_vec(),
+        )
+        .await,
+    )
+    .await;
+    let id = doc["id"].as_str().unwrap().to_owned();
+    assert_eq!(settled(&app, &client, &agent, &id).await["status"], "ready");
+
+    // What a crash mid-ingest leaves: the document processing, no chunks, and its job
+    // claimed by a worker whose lease has since run out.
+    let app = app
+        .restart_after(|url| {
+            let (id, workspace) = (id.clone(), workspace.clone());
+            async move {
+                let now = time::OffsetDateTime::now_utc();
+                execute(&url, "UPDATE documents SET status = 'processing', chunks = 0 WHERE id = $1 AND updated_at < $2", &[&id], now).await;
+                execute(&url, "DELETE FROM chunks WHERE document_id = $1 AND $2 IS NOT NULL", &[&id], now).await;
+                let payload = format!("{{\"document_id\":\"{id}\"}}");
+                execute(
+                    &url,
+                    "INSERT INTO jobs (id, workspace_id, kind, payload, dedup_key, run_at, locked_until, attempts, last_error, created_at) \
+                     VALUES ('job_crashed', $1, 'ingest', $2, NULL, $3, $3, 1, NULL, $3)",
+                    &[&workspace, &payload],
+                    now - time::Duration::minutes(10),
+                )
+                .await;
+            }
+        })
+        .await;
+    // Its chunks were gone; finding the passage again proves the job ran after the restart.
+    let doc = settled(&app, &client, &agent, &id).await;
+    assert_eq!(
+        doc["status"], "ready",
+        "the restarted server picked the work up again"
+    );
+    assert_eq!(
+        search(&app, &client, &agent, "Tula").await[0]["document_id"],
+        json!(id)
     );
 }

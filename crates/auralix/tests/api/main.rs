@@ -38,6 +38,7 @@ mod fixtures;
 mod helpers;
 mod inbox;
 mod knowledge;
+mod logs;
 mod operations;
 mod widget;
 mod widget_browser;
