@@ -10,6 +10,7 @@ pub mod export;
 pub mod extract;
 pub mod leads;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod providers;
 pub mod widget;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(dashboard::routes(state.clone()))
         .merge(widget::routes(state.clone()))
+        .route("/api/openapi.json", get(openapi::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(middleware::not_found)

@@ -7,7 +7,8 @@ use crate::helpers::{Backend, TestApp, email};
 
 on_both_backends!(
     health_and_readiness,
-    restart_keeps_users_sessions_and_agents
+    restart_keeps_users_sessions_and_agents,
+    openapi_document_lists_the_api,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -70,4 +71,28 @@ async fn restart_keeps_users_sessions_and_agents(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
+}
+
+async fn openapi_document_lists_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc: Value = app
+        .client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/api/v1/agents", "post"),
+        ("/api/v1/leads/export", "get"),
+        ("/api/v1/widget/{public_id}/sessions", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is documented"
+        );
+    }
 }
