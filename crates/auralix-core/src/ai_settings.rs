@@ -40,15 +40,29 @@ impl Default for PrivacySettings {
     }
 }
 
-/// Raw `ai` input; merged over the current settings.
+/// Raw `ai` input; merged over the current settings. An absent field keeps its value; an
+/// explicit `null` clears it.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AiInput {
     pub mode: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub provider_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
     pub model: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
     pub temperature: Option<Option<f32>>,
+    #[serde(default, deserialize_with = "present")]
     pub max_tokens: Option<Option<u32>>,
     pub handoff_keywords: Option<Vec<String>>,
+}
+
+/// Tells a present `null` (`Some(None)`) from an absent field (`None`, via `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -122,5 +136,25 @@ impl PrivacySettings {
         PrivacySettings {
             redact_before_ai: input.redact_before_ai.unwrap_or(self.redact_before_ai),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_clears_and_absence_keeps() {
+        let current = AiSettings {
+            temperature: Some(0.5),
+            max_tokens: Some(100),
+            ..Default::default()
+        };
+        let input: AiInput = serde_json::from_str(r#"{"temperature": null}"#).unwrap();
+        let mut errors = ValidationErrors::new();
+        let merged = current.merge(&input, &mut errors);
+        assert!(errors.is_empty());
+        assert_eq!(merged.temperature, None);
+        assert_eq!(merged.max_tokens, Some(100));
     }
 }

@@ -46,6 +46,45 @@
     if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
   });
 
+  // Forms that wait on a model say so, and cannot be sent twice meanwhile.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.hasAttribute || !form.hasAttribute("data-busy")) return;
+    var button = form.querySelector("button[type=submit]");
+    if (!button || button.disabled) return;
+    button.setAttribute("data-label", button.textContent);
+    // After this turn, so the form is still sent with its button.
+    window.setTimeout(function () {
+      button.disabled = true;
+      button.textContent = form.getAttribute("data-busy");
+    }, 0);
+  });
+  // Back to a page kept in the browser's cache: the buttons work again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("button[data-label]").forEach(function (button) {
+      button.disabled = false;
+      button.textContent = button.getAttribute("data-label");
+      button.removeAttribute("data-label");
+    });
+  });
+
+  // AI settings: the model field shows the chosen provider's default; the model's own
+  // settings are dimmed while the agent uses the built-in answerer.
+  var aiForm = document.querySelector("form[data-ai-form]");
+  if (aiForm) {
+    var providerSelect = aiForm.querySelector("[data-provider-select]");
+    var modelInput = aiForm.querySelector("[data-model-input]");
+    var llmFields = aiForm.querySelector("[data-llm-fields]");
+    var syncAi = function () {
+      var option = providerSelect && providerSelect.options[providerSelect.selectedIndex];
+      if (modelInput) modelInput.placeholder = (option && option.getAttribute("data-default-model")) || "";
+      var mode = aiForm.querySelector("input[name=mode]:checked");
+      if (llmFields) llmFields.classList.toggle("off", !mode || mode.value !== "llm");
+    };
+    aiForm.addEventListener("change", syncAi);
+    syncAi();
+  }
+
   // Knowledge base: uploads with progress, and status updates while documents are read.
   var docs = document.querySelector("table[data-documents]");
   if (docs) knowledgeBase(docs);

@@ -29,6 +29,7 @@ macro_rules! on_both_backends {
 mod accounts;
 mod agents;
 mod ai;
+mod ai_ui;
 mod browser;
 mod dashboard;
 mod documents_ui;
