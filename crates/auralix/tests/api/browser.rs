@@ -91,6 +91,15 @@ impl Browser {
     }
 }
 
+/// Finds an element after a page load, waiting generously: CI machines can be slow.
+pub async fn find_after_load(d: &WebDriver, by: By) -> WebElement {
+    d.query(by)
+        .wait(Duration::from_secs(60), Duration::from_millis(100))
+        .first()
+        .await
+        .expect("element after page load")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_signup_create_agent_and_copy_snippet_in_chromium() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -131,15 +140,13 @@ async fn dashboard_signup_create_agent_and_copy_snippet_in_chromium() {
         .await
         .unwrap();
 
-    d.find(By::LinkText("New agent"))
+    find_after_load(d, By::LinkText("New agent"))
         .await
-        .expect("agents page after signup")
         .click()
         .await
         .unwrap();
-    d.find(By::Css("input[name=name]"))
+    find_after_load(d, By::Css("input[name=name]"))
         .await
-        .unwrap()
         .send_keys("Bakery helper")
         .await
         .unwrap();
@@ -163,10 +170,7 @@ async fn dashboard_signup_create_agent_and_copy_snippet_in_chromium() {
         .await
         .unwrap();
 
-    let snippet = d
-        .find(By::Id("embed-snippet"))
-        .await
-        .expect("agent page with the snippet");
+    let snippet = find_after_load(d, By::Id("embed-snippet")).await;
     let text = snippet.text().await.unwrap();
     assert!(
         text.starts_with(&format!(
