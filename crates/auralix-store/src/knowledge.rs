@@ -349,22 +349,27 @@ impl Knowledge<'_> {
         }
         match &self.store.pools {
             Pools::Sqlite { read, .. } => {
-                // Terms are alphanumeric (query_terms guarantees it); quoting keeps FTS5 syntax out.
-                let query = terms
+                // Terms are alphanumeric (query_terms guarantees it); quoting keeps FTS5
+                // syntax out. The agent column narrows the match inside the index; the
+                // best `limit` are picked there, and only they are joined to their rows.
+                let terms = terms
                     .iter()
                     .map(|t| format!("\"{t}\""))
                     .collect::<Vec<_>>()
                     .join(" OR ");
+                let agent_token = format!("a{}", agent_id.get(4..).unwrap_or(agent_id));
+                let query = format!("agent : \"{agent_token}\" AND terms : ({terms})");
                 Ok(sqlx::query_as::<_, ChunkHit>(
-                    "SELECT c.id AS chunk_id, c.document_id, d.title, c.text, c.heading_path, c.page, -bm25(chunks_fts) AS score \
-                     FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id \
-                     WHERE chunks_fts MATCH $1 AND c.agent_id = $2 AND c.workspace_id = $3 \
-                     ORDER BY bm25(chunks_fts) LIMIT $4",
+                    "SELECT c.id AS chunk_id, c.document_id, d.title, c.text, c.heading_path, c.page, f.score \
+                     FROM (SELECT rowid, -bm25(chunks_fts, 1.0, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH $1 \
+                           ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT $2) AS f \
+                     CROSS JOIN chunks c ON c.rowid = f.rowid JOIN documents d ON d.id = c.document_id \
+                     WHERE c.agent_id = $3 AND c.workspace_id = $4 ORDER BY f.score DESC",
                 )
                 .bind(query)
+                .bind(i64::from(limit))
                 .bind(agent_id)
                 .bind(workspace_id)
-                .bind(i64::from(limit))
                 .fetch_all(read)
                 .await?)
             }

@@ -31,13 +31,15 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_document ON chunks(document_id);
 CREATE INDEX chunks_agent ON chunks(agent_id);
 
--- BM25 over the stemmed terms; the stemming happens in Rust so both backends agree.
-CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, content='chunks', content_rowid='rowid', tokenize = 'unicode61 remove_diacritics 0');
+-- BM25 over the stemmed terms; the stemming happens in Rust so both backends agree. The
+-- agent's id is indexed too, so a search matches only that agent's chunks inside the index
+-- (no row lookups to filter other agents' matches out).
+CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, agent, content='', contentless_delete=1, tokenize = 'unicode61 remove_diacritics 0');
 CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, terms) VALUES (new.rowid, new.terms);
+    INSERT INTO chunks_fts(rowid, terms, agent) VALUES (new.rowid, new.terms, 'a' || substr(new.agent_id, 5));
 END;
 CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+    DELETE FROM chunks_fts WHERE rowid = old.rowid;
 END;
 
 CREATE TABLE jobs (
