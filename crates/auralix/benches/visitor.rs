@@ -256,7 +256,10 @@ async fn main() {
         dir.path(),
     )
     .await;
-    if let Ok(admin) = std::env::var("AURALIX_TEST_POSTGRES_URL") {
+    if let Some(admin) = std::env::var("AURALIX_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         use sqlx::Connection;
         let name = format!("auralix_bench_{}", std::process::id());
         let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
