@@ -9,6 +9,7 @@ pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod rate_limit;
+pub mod redis_ping;
 pub mod secrets;
 pub mod services;
 pub mod state;

@@ -9,6 +9,7 @@ on_both_backends!(
     health_and_readiness,
     restart_keeps_users_sessions_and_agents,
     openapi_document_lists_the_api,
+    readiness_follows_redis_when_configured,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -95,4 +96,36 @@ async fn openapi_document_lists_the_api(backend: Backend) {
             "{method} {path} is documented"
         );
     }
+}
+
+async fn readiness_follows_redis_when_configured(backend: Backend) {
+    // Redis listens on 127.0.0.1:6379 on CI machines; a closed port stands for an outage.
+    let redis =
+        std::env::var("AURALIX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let up = TestApp::spawn_with(backend.clone(), |s| s.redis_url = Some(redis)).await;
+    let ready = up.client().get(up.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.json::<Value>().await.unwrap()["redis"], "ok");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = TestApp::spawn_with(backend, |s| {
+        s.redis_url = Some(format!("redis://127.0.0.1:{closed}"))
+    })
+    .await;
+    let response = down.client().get(down.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        down.client()
+            .get(down.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "alive, just not ready"
+    );
 }
