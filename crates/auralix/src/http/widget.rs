@@ -480,7 +480,13 @@ async fn events(
     let (events, receiver) = mpsc::channel::<Event>(16);
     tokio::spawn(async move {
         loop {
-            let event = match live.recv().await {
+            // Also watch for the visitor going away: on a quiet conversation nothing else
+            // would end this task and its subscription.
+            let received = tokio::select! {
+                _ = events.closed() => break,
+                received = live.recv() => received,
+            };
+            let event = match received {
                 Ok(event) => sse_event(event.name, &event.data),
                 // A slow reader missed some: tell it to refetch with ?after=.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {

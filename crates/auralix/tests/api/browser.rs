@@ -36,13 +36,27 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
-        let chromedriver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver must be installed (apt-get install chromium chromium-driver), or set AURALIX_SKIP_BROWSER=1");
+        let chromedriver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn();
+        let chromedriver = match chromedriver {
+            Ok(child) => child,
+            // CI sets AURALIX_REQUIRE_BROWSER=1 so a missing browser fails there; on a fresh
+            // machine without Chromium the rest of the suite still runs.
+            Err(_) if std::env::var("AURALIX_REQUIRE_BROWSER").is_err() => {
+                eprintln!(
+                    "chromedriver not found (apt-get install chromium chromium-driver): browser test skipped"
+                );
+                return None;
+            }
+            Err(error) => panic!(
+                "chromedriver must be installed (apt-get install chromium chromium-driver): {error}"
+            ),
+        };
         let profile = tempfile::tempdir().unwrap();
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary(&std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))

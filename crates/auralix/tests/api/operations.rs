@@ -99,13 +99,17 @@ async fn openapi_document_lists_the_api(backend: Backend) {
 }
 
 async fn readiness_follows_redis_when_configured(backend: Backend) {
-    // Redis listens on 127.0.0.1:6379 on CI machines; a closed port stands for an outage.
-    let redis =
-        std::env::var("AURALIX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let up = TestApp::spawn_with(backend.clone(), |s| s.redis_url = Some(redis)).await;
-    let ready = up.client().get(up.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), StatusCode::OK);
-    assert_eq!(ready.json::<Value>().await.unwrap()["redis"], "ok");
+    // A live Redis when the environment names one (.ci/run does); a closed port always
+    // stands for an outage.
+    match std::env::var("AURALIX_TEST_REDIS_URL") {
+        Ok(redis) if !redis.is_empty() => {
+            let up = TestApp::spawn_with(backend.clone(), |s| s.redis_url = Some(redis)).await;
+            let ready = up.client().get(up.url("/readyz")).send().await.unwrap();
+            assert_eq!(ready.status(), StatusCode::OK);
+            assert_eq!(ready.json::<Value>().await.unwrap()["redis"], "ok");
+        }
+        _ => eprintln!("AURALIX_TEST_REDIS_URL is not set: the live-Redis half is skipped"),
+    }
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
