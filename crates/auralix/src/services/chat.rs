@@ -264,11 +264,11 @@ async fn answer_visitor(
     let Some((client, provider, model)) = target else {
         return Ok((state.answerer.answer(request, deltas).await, (0, 0)));
     };
-    let language = match request.language {
-        super::answerer::ReplyLanguage::Ru => "Russian",
-        super::answerer::ReplyLanguage::En => "English unless the visitor writes another language",
-    };
-    let system = llm::system_prompt(agent, request.passages, language);
+    let system = llm::system_prompt(
+        agent,
+        request.passages,
+        llm::language_name(request.language),
+    );
     let turns = llm::history(state, agent, conversation).await?;
     let chat = llm::request(agent, model.clone(), system, turns);
     match llm::answer(client.as_ref(), chat, deltas).await {

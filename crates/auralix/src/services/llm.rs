@@ -141,6 +141,14 @@ pub fn protect(agent: &Agent, text: &str) -> String {
     }
 }
 
+/// How the prompt names the reply language.
+pub fn language_name(language: super::answerer::ReplyLanguage) -> &'static str {
+    match language {
+        super::answerer::ReplyLanguage::Ru => "Russian",
+        super::answerer::ReplyLanguage::En => "English unless the visitor writes another language",
+    }
+}
+
 pub fn system_prompt(agent: &Agent, passages: &[ChunkHit], language: &str) -> String {
     let mut prompt = format!(
         "You are \"{name}\", the assistant on this company's website. Answer the visitor using ONLY the company \

@@ -579,7 +579,7 @@ async fn run_playground(
     q: &str,
 ) -> Result<PlaygroundResult, StoreError> {
     use crate::services::{
-        answerer::{self, AnswerRequest, ReplyLanguage},
+        answerer::{self, AnswerRequest},
         chat, knowledge, llm,
     };
 
@@ -635,10 +635,7 @@ async fn run_playground(
             (a.text, a.ask_contact, a.wants_human, by, fell_back)
         }
         Some((client, provider, model)) => {
-            let language_name = match language {
-                ReplyLanguage::Ru => "Russian",
-                ReplyLanguage::En => "English unless the visitor writes another language",
-            };
+            let language_name = llm::language_name(language);
             let protected = llm::protect(agent, q);
             system = llm::system_prompt(agent, &passages, language_name);
             let chat_request = llm::request(
